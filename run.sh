@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install doorhunt and what it needs on this Debian machine, then run its main job.
+# Until the host sweep lands, the main job explains the built-in classic BPFDoor filter.
+set -eu
+cd "$(dirname "$0")"
+sh scripts/system-packages.sh run
+sh scripts/venv.sh
+status=0
+.venv/bin/doorhunt bpf explain --example bpfdoor-classic "$@" || status=$?
+case $status in
+    0) echo "doorhunt: done: nothing suspicious (exit 0)" ;;
+    1) echo "doorhunt: done: findings reported above (exit 1)" ;;
+    3) echo "doorhunt: done with reduced visibility (exit 3)" ;;
+    *) exit "$status" ;;
+esac

@@ -1,0 +1,7 @@
+"""doorhunt: Linux intrusion analysis for BPFDoor-style passive backdoors."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,3 @@
+from doorhunt.cli.main import entry_point
+
+entry_point()
