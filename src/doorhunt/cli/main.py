@@ -1,0 +1,65 @@
+"""`doorhunt`: the command-line entry point; dispatches to one module per subcommand."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from doorhunt import __version__
+from doorhunt.cli.exitcodes import ExitCode
+
+# (name, module, one-line description); each module has `main(argv) -> int`.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("bpf", "doorhunt.cli.bpf", "classic BPF toolkit: explain, classify and probe socket filters"),
+)
+
+USAGE = f"""\
+usage: doorhunt COMMAND [OPTIONS] ...
+
+doorhunt {__version__}: find BPFDoor-style passive backdoors on Linux, with evidence.
+
+commands:
+{{commands}}
+
+Run `doorhunt COMMAND --help` for a command's options and examples.
+Exit codes: 0 clean, 1 findings, 2 usage or input error, 3 degraded visibility,
+70 internal error. Documentation: docs/ in the source tree, one page per command.
+"""
+
+
+def usage() -> str:
+    width = max(len(name) for name, _, _ in COMMANDS)
+    return USAGE.format(
+        commands="\n".join(f"  {name:<{width}}  {description}" for name, _, description in COMMANDS)
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or arguments[0] in ("-h", "--help", "help"):
+        print(usage(), end="")
+        return ExitCode.CLEAN if arguments else ExitCode.USAGE
+    if arguments[0] == "--version":
+        print(f"doorhunt {__version__}")
+        return ExitCode.CLEAN
+    modules = {name: module for name, module, _ in COMMANDS}
+    module_name = modules.get(arguments[0])
+    if module_name is None:
+        print(
+            f"doorhunt: error: unknown command {arguments[0]!r}\n\n{usage()}",
+            end="",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    module = importlib.import_module(module_name)
+    result: int = module.main(arguments[1:])
+    return result
+
+
+def entry_point() -> NoReturn:
+    sys.exit(main())
+
+
+__all__ = ["COMMANDS", "entry_point", "main"]
