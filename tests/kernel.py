@@ -182,3 +182,52 @@ class FilterOracle:
         for sock in (self.sender, self.witness, self.receiver):
             if sock is not None:
                 sock.close()
+
+
+@dataclass
+class PairLab:
+    """Two namespaces joined by a veth pair with addresses from 198.18.0.0/15 (RFC 2544, for
+    test networks): `left` holds LEFT_ADDRESS, `right` holds RIGHT_ADDRESS."""
+
+    left: str = field(default_factory=lambda: f"dhl{os.getpid()}")
+    right: str = field(default_factory=lambda: f"dhr{os.getpid()}")
+    left_address: str = "198.18.0.1"
+    right_address: str = "198.18.0.2"
+
+    def __post_init__(self) -> None:
+        self.close()
+        left_device, right_device = f"vl{os.getpid() % 100000}", f"vr{os.getpid() % 100000}"
+        try:
+            for name in (self.left, self.right):
+                ip("netns", "add", name)
+                ip("-n", name, "link", "set", "lo", "up")
+            ip(
+                "-n",
+                self.left,
+                "link",
+                "add",
+                left_device,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                right_device,
+                "netns",
+                self.right,
+            )
+            ip("-n", self.left, "addr", "add", f"{self.left_address}/30", "dev", left_device)
+            ip("-n", self.right, "addr", "add", f"{self.right_address}/30", "dev", right_device)
+            ip("-n", self.left, "link", "set", left_device, "up")
+            ip("-n", self.right, "link", "set", right_device, "up")
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        for name in (self.left, self.right):
+            if Path(f"/run/netns/{name}").exists():
+                subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+    def socket(self, side: str, family: int, kind: int, protocol: int = 0) -> socket.socket:
+        with inside(self.left if side == "left" else self.right):
+            return socket.socket(family, kind, protocol)

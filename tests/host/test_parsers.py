@@ -1,0 +1,248 @@
+"""Parsers of host data: /proc/net tables, /proc/locks, sock_diag replies, firewall dumps,
+RPM headers and autostart files — exact on real shapes, and never raising on hostile ones."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from doorhunt.host.files import read_locks
+from doorhunt.host.firewall import parse_iptables_save, parse_nft_json, redirects_into
+from doorhunt.host.netlink import NetlinkError, parse_dump, parse_packet_diag
+from doorhunt.host.packages import parse_rpm_header
+from doorhunt.host.persistence import autostart_entries, started_paths
+from doorhunt.host.sockets import parse_proc_listeners, parse_proc_packet, parse_proc_raw
+
+PACKET = """sk               RefCnt Type Proto  Iface R Rmem   User   Inode
+ffff8880047c3800 3      3    0800   0     1 0      0      40157
+ffff8880047c0000 3      2    0003   1     1 0      1000   40158
+"""
+RAW = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  17: 00000000:0011 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 51234 2 0000000000000000 0
+"""
+TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:A597 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0 100 0 0 10 0
+   1: 0100007F:0016 0200007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 778 1 0 100 0 0 10 0
+"""
+TCP6 = """  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000001000000:A597 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 779 1 0 100 0 0 10 0
+"""
+
+
+def test_proc_net_tables() -> None:
+    packets = parse_proc_packet(PACKET, 1)
+    assert [(s.inode, s.type, s.protocol, s.ifindex, s.uid) for s in packets] == [
+        (40157, "raw", 0x0800, 0, 0),
+        (40158, "dgram", 0x0003, 1, 1000),
+    ]
+    (raw,) = parse_proc_raw(RAW, 1, "inet")
+    assert (raw.inode, raw.protocol) == (51234, 17)  # the inode is field 10, not 9 or 11
+    (listener,) = parse_proc_listeners(TCP, 1, "inet")
+    assert (listener.address, listener.port, listener.inode) == ("127.0.0.1", 42391, 777)
+    (six,) = parse_proc_listeners(TCP6, 1, "inet6")
+    assert (six.address, six.port) == ("::1", 42391)
+
+
+@given(st.text(max_size=500))
+def test_proc_net_parsers_never_raise(text: str) -> None:
+    parse_proc_packet(text, 1)
+    parse_proc_raw(text, 1, "inet")
+    parse_proc_listeners(text, 1, "inet6")
+
+
+def test_proc_locks(tmp_path: Path) -> None:
+    (tmp_path / "locks").write_text(
+        "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF\n"
+        "1: -> FLOCK  ADVISORY  WRITE 99 fd:01:5678 0 EOF\n"
+        "2: POSIX  ADVISORY  READ 77 00:1a:9 0 EOF\n"
+        "garbage line\n"
+    )
+    locks = read_locks(str(tmp_path))
+    assert [(lock.pid, lock.kind, lock.inode) for lock in locks] == [
+        (1234, "FLOCK", 5678),
+        (77, "POSIX", 9),
+    ]
+
+
+def _attribute(kind: int, value: bytes) -> bytes:
+    data = struct.pack("=HH", 4 + len(value), kind) + value
+    return data + b"\0" * (-len(data) % 4)
+
+
+def test_packet_diag_reply() -> None:
+    program = struct.pack("=HBBI", 6, 0, 0, 0xFFFF)
+    payload = (
+        struct.pack("=BBHI2I", 17, 3, 0x0800, 555, 0, 0)
+        + _attribute(0, struct.pack("=IIIIII", 2, 0, 0, 0, 0, 0))
+        + _attribute(5, struct.pack("=I", 0))
+        + _attribute(7, program)
+    )
+    record = parse_packet_diag(payload)
+    assert record is not None
+    assert (record.inode, record.type, record.protocol, record.ifindex, record.filter) == (
+        555,
+        3,
+        0x0800,
+        2,
+        program,
+    )
+    hidden = parse_packet_diag(struct.pack("=BBHI2I", 17, 3, 8, 556, 0, 0) + _attribute(7, b""))
+    assert hidden is not None and hidden.filter_hidden and hidden.filter is None
+
+
+def test_netlink_dump_framing() -> None:
+    body = struct.pack("=BBHI2I", 17, 3, 0x0800, 9, 0, 0)
+    message = struct.pack("=IHHII", 16 + len(body), 20, 2, 42, 0) + body
+    done = struct.pack("=IHHII", 20, 3, 2, 42, 0) + b"\0\0\0\0"
+    assert [r.inode for r in parse_dump([message + done], 42)] == [9]
+    error = struct.pack("=IHHII", 20, 2, 0, 42, 0) + struct.pack("=i", -1)
+    with pytest.raises(NetlinkError, match="refused"):
+        parse_dump([error], 42)
+    with pytest.raises(NetlinkError):
+        parse_dump([message], 42)
+
+
+@given(st.binary(max_size=300), st.integers(0, 2**32 - 1))
+def test_netlink_parsers_never_raise_other_errors(data: bytes, sequence: int) -> None:
+    parse_packet_diag(data)
+    try:
+        parse_dump([data], sequence)
+    except NetlinkError:
+        pass
+
+
+IPTABLES = """# Generated by iptables-save
+*nat
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -s 192.0.2.9/32 -p tcp -m tcp --dport 22 -j REDIRECT --to-ports 42391
+COMMIT
+*filter
+-A INPUT -s 192.0.2.9/32 -j ACCEPT
+-A INPUT -m comment --comment "quoted \\"text\\"" -j DROP
+COMMIT
+"""
+
+
+def test_iptables_save() -> None:
+    rules = parse_iptables_save(IPTABLES, 1, "ipv4")
+    redirect = next(redirects_into(rules, 42391, 43390))
+    assert (redirect.table, redirect.chain, redirect.source, redirect.redirect_ports) == (
+        "nat",
+        "PREROUTING",
+        "192.0.2.9/32",
+        (42391, 42391),
+    )
+    assert [r.target for r in rules] == ["REDIRECT", "ACCEPT", "DROP"]
+
+
+def test_nft_json() -> None:
+    ruleset = {
+        "nftables": [
+            {"metainfo": {"version": "1.0.6"}},
+            {
+                "rule": {
+                    "family": "ip",
+                    "table": "nat",
+                    "chain": "prerouting",
+                    "expr": [
+                        {
+                            "match": {
+                                "op": "==",
+                                "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                                "right": "192.0.2.9",
+                            }
+                        },
+                        {
+                            "match": {
+                                "op": "==",
+                                "left": {"payload": {"protocol": "tcp", "field": "dport"}},
+                                "right": 22,
+                            }
+                        },
+                        {"redirect": {"port": 42400}},
+                    ],
+                }
+            },
+        ]
+    }
+    (rule,) = parse_nft_json(json.dumps(ruleset), 1)
+    assert (rule.target, rule.source, rule.destination_port, rule.redirect_ports) == (
+        "REDIRECT",
+        "192.0.2.9",
+        "22",
+        (42400, 42400),
+    )
+
+
+@given(st.text(max_size=400))
+def test_firewall_parsers_never_raise(text: str) -> None:
+    parse_iptables_save(text, 1, "ipv4")
+    parse_nft_json(text, 1)
+
+
+def rpm_header(name: str, directories: list[str], files: list[tuple[str, int]]) -> bytes:
+    store = b""
+    entries = []
+
+    def add(tag: int, kind: int, data: bytes, count: int) -> None:
+        nonlocal store
+        entries.append(struct.pack(">iIiI", tag, kind, len(store), count))
+        store += data
+
+    add(1000, 6, name.encode() + b"\0", 1)
+    add(1117, 8, b"".join(f.encode() + b"\0" for f, _ in files), len(files))
+    add(1118, 8, b"".join(d.encode() + b"\0" for d in directories), len(directories))
+    store += b"\0" * (-len(store) % 4)
+    add(1116, 4, struct.pack(f">{len(files)}i", *[i for _, i in files]), len(files))
+    return struct.pack(">II", len(entries), len(store)) + b"".join(entries) + store
+
+
+def test_rpm_header() -> None:
+    blob = rpm_header(
+        "dhcp-client", ["/usr/sbin/", "/etc/"], [("dhclient", 0), ("dhclient.conf", 1)]
+    )
+    assert parse_rpm_header(blob) == ("dhcp-client", ["/usr/sbin/dhclient", "/etc/dhclient.conf"])
+
+
+@given(st.binary(max_size=300))
+def test_rpm_header_parser_never_raises(data: bytes) -> None:
+    parse_rpm_header(data)
+    parse_rpm_header(struct.pack(">II", 3, 40) + data)
+
+
+def test_autostart_places(tmp_path: Path) -> None:
+    files = {
+        "etc/sysconfig/network": "[ -f /usr/libexec/hpasmmld ] && /usr/libexec/hpasmmld\n",
+        "etc/systemd/system/x.service": "[Service]\nExecStart=-/dev/shm/updater --quiet\n"
+        "PIDFile=/run/x.pid\n",
+        "etc/systemd/system/ok.service": "[Service]\nExecStart=/usr/bin/foo --pid=/run/foo.pid\n",
+        "etc/cron.d/job": "*/5 * * * * root /var/tmp/.x >/dev/null 2>&1\n"
+        "0 3 * * * root test -e /run/systemd/system || /sbin/e2scrub\n",
+        "etc/rc.local": "#!/bin/sh\nnohup /tmp/dbus-srv &\nexit 0\n",
+        "etc/ld.so.preload": "/usr/lib/libprocesshider.so\n",
+    }
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    entries = {(e.kind, e.path): e for e in autostart_entries(tmp_path)}
+    assert entries[("sysconfig", "/etc/sysconfig/network")].guarded_start
+    assert entries[("systemd", "/etc/systemd/system/x.service")].references == ("/dev/shm/updater",)
+    assert ("systemd", "/etc/systemd/system/ok.service") not in entries
+    assert entries[("cron", "/etc/cron.d/job")].references == ("/var/tmp/.x",)
+    assert entries[("rc.local", "/etc/rc.local")].references == ("/tmp/dbus-srv",)
+    assert entries[("ld.so.preload", "/etc/ld.so.preload")].references == (
+        "/usr/lib/libprocesshider.so",
+    )
+    assert len(entries) == 5
+
+
+@given(st.text(max_size=200))
+def test_started_paths_never_raise(text: str) -> None:
+    for path in started_paths(text):
+        assert path.startswith("/")
