@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 LANGUAGES = ("en", "ko")
 
@@ -24,6 +25,13 @@ def default_language(environ: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
+@runtime_checkable
+class Localized(Protocol):
+    """Anything that renders itself in a language: a Message, or a result's summary."""
+
+    def render(self, language: str = "en") -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """A sentence with parameters, rendered late in the reader's language."""
@@ -34,7 +42,11 @@ class Message:
 
     def render(self, language: str = "en") -> str:
         template = self.templates.get(language) or self.templates["en"]
-        return template.format(**dict(self.params))
+        params = {
+            name: value.render(language) if isinstance(value, Localized) else value
+            for name, value in self.params
+        }
+        return template.format(**params)
 
     def __str__(self) -> str:
         return self.render("en")
@@ -57,4 +69,4 @@ class Catalog:
         return self(code, **params).render(language)
 
 
-__all__ = ["LANGUAGES", "Catalog", "Message", "default_language"]
+__all__ = ["LANGUAGES", "Catalog", "Localized", "Message", "default_language"]

@@ -80,28 +80,27 @@ class Explanation:
 
     def ecs_fields(self) -> dict[str, object]:
         """The `doorhunt.bpf.*` fields (docs/ecs.md) that carry this verdict in ECS documents."""
+        return {"doorhunt": {"bpf": self.ecs_bpf_fields()}}
+
+    def ecs_bpf_fields(self) -> dict[str, object]:
         verdict = self.classification
         return {
-            "doorhunt": {
-                "bpf": {
-                    "bytecode": to_bytes(self.program, byteorder="little").hex(),
-                    "instructions": len(self.program),
-                    "class": verdict.filter_class.value,
-                    "suspicious": verdict.suspicious,
-                    "score": verdict.score,
-                    "magic": [
-                        {
-                            "protocol": compare.protocol,
-                            "offset": compare.offset,
-                            "size": compare.size,
-                            "value": compare.value,
-                        }
-                        for compare in verdict.magic
-                    ],
-                    "protocols": list(verdict.protocols),
-                    "link": self.link.value,
+            "bytecode": to_bytes(self.program, byteorder="little").hex(),
+            "instructions": len(self.program),
+            "class": verdict.filter_class.value,
+            "suspicious": verdict.suspicious,
+            "score": verdict.score,
+            "magic": [
+                {
+                    "protocol": compare.protocol,
+                    "offset": compare.offset,
+                    "size": compare.size,
+                    "value": compare.value,
                 }
-            }
+                for compare in verdict.magic
+            ],
+            "protocols": list(verdict.protocols),
+            "link": self.link.value,
         }
 
     def to_json(self, language: str = "en") -> dict[str, object]:
@@ -125,6 +124,18 @@ class Explanation:
                 "steps": self.analysis.steps,
             },
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """An explanation's summary, rendered in the reader's language when shown (Localized)."""
+
+    explanation: Explanation
+    limit: int = 200
+
+    def render(self, language: str = "en") -> str:
+        text = self.explanation.summary(language)
+        return text if len(text) <= self.limit else text[: self.limit - 1] + "…"
 
 
 def explain(
@@ -231,4 +242,4 @@ def _interesting_tests(meaning: PathMeaning) -> list[Test]:
     return kept
 
 
-__all__ = ["Explanation", "explain", "probe_json"]
+__all__ = ["Explanation", "Summary", "explain", "probe_json"]
