@@ -11,6 +11,7 @@ bench: ## run the benchmarks (each prints its figure beside a baseline from the 
 	sh scripts/system-packages.sh test
 	sh scripts/venv.sh test
 	.venv/bin/python bench/bench_bpf.py
+	.venv/bin/python bench/bench_sweep.py
 
 lint:  ## ruff and the strict type check only
 	sh scripts/venv.sh test

@@ -1,12 +1,12 @@
 #!/bin/sh
-# Install doorhunt and what it needs on this Debian machine, then run its main job.
-# Until the host sweep lands, the main job explains the built-in classic BPFDoor filter.
+# Install doorhunt and what it needs on this Debian machine, then run its main job: the host
+# sweep. Run it as root; without root the sweep still runs and reports what it could not see.
 set -eu
 cd "$(dirname "$0")"
 sh scripts/system-packages.sh run
 sh scripts/venv.sh
 status=0
-.venv/bin/doorhunt bpf explain --example bpfdoor-classic "$@" || status=$?
+.venv/bin/doorhunt sweep "$@" || status=$?
 case $status in
     0) echo "doorhunt: done: nothing suspicious (exit 0)" ;;
     1) echo "doorhunt: done: findings reported above (exit 1)" ;;

@@ -4,8 +4,9 @@
 #   scripts/system-packages.sh test   plus what the test suite uses
 set -eu
 
-run_packages="python3 python3-venv python3-pip tcpdump iproute2 procps"
-test_packages="$run_packages gcc libc6-dev"
+run_packages="python3 python3-venv python3-pip tcpdump iproute2 procps iptables"
+# isc-dhcp-client: a real packaged holder of a DHCP packet filter, the sweep's negative case.
+test_packages="$run_packages gcc libc6-dev isc-dhcp-client"
 
 case "${1:-}" in
     run) wanted=$run_packages ;;

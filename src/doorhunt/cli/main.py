@@ -12,7 +12,17 @@ from doorhunt.cli.exitcodes import ExitCode
 
 # (name, module, one-line description); each module has `main(argv) -> int`.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "sweep",
+        "doorhunt.cli.sweep",
+        "find BPFDoor-style implants and their traces on this host, with evidence",
+    ),
     ("bpf", "doorhunt.cli.bpf", "classic BPF toolkit: explain, classify and probe socket filters"),
+    (
+        "emulate",
+        "doorhunt.cli.emulate",
+        "a benign BPFDoor look-alike to validate detection end to end",
+    ),
 )
 
 USAGE = f"""\
