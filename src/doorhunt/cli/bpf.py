@@ -22,10 +22,9 @@ from doorhunt.cli.common import (
     HelpFormatter,
     Output,
     UsageError,
-    add_common_options,
-    configure_logging,
     read_input,
-    run_guarded,
+    run_command,
+    subcommands,
 )
 from doorhunt.cli.exitcodes import ExitCode
 from doorhunt.errors import DoorhuntError, InputError
@@ -74,16 +73,7 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="doorhunt bpf", description=DESCRIPTION, formatter_class=HelpFormatter
     )
-    commands = parser.add_subparsers(
-        dest="command", metavar="COMMAND", required=True, parser_class=ArgumentParser
-    )
-
-    def command(name: str, help_text: str) -> ArgumentParser:
-        sub: ArgumentParser = commands.add_parser(
-            name, help=help_text, description=help_text, formatter_class=HelpFormatter
-        )
-        add_common_options(sub)
-        return sub
+    command = subcommands(parser)
 
     explain_parser = command(
         "explain",
@@ -395,14 +385,7 @@ HANDLERS = {
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(list(argv))
-    except UsageError as error:
-        print(f"doorhunt bpf: error: {error}", file=sys.stderr)
-        return ExitCode.USAGE
-    configure_logging(args)
-    return run_guarded(HANDLERS[args.command], args)
+    return run_command(build_parser(), argv, lambda args: HANDLERS[args.command](args))
 
 
 __all__ = ["build_parser", "main"]

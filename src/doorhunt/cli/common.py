@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -149,6 +149,40 @@ def read_input(path: str | None, *, limit: int = MAX_INPUT_BYTES) -> tuple[bytes
     if len(data) > limit:
         raise InputError(f"input is larger than {limit // (1024 * 1024)} MiB", location=name)
     return data, name
+
+
+def subcommands(parser: ArgumentParser) -> Callable[..., ArgumentParser]:
+    """A factory `command(name, help_text, examples="")` for the required subcommands of
+    `parser` (stored in `args.command`), each with the common options."""
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=ArgumentParser
+    )
+
+    def command(name: str, help_text: str, examples: str = "") -> ArgumentParser:
+        description = f"{help_text}\n\nexamples:\n{examples}" if examples else help_text
+        sub: ArgumentParser = commands.add_parser(
+            name, help=help_text, description=description, formatter_class=HelpFormatter
+        )
+        add_common_options(sub)
+        return sub
+
+    return command
+
+
+def run_command(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str],
+    handler: Callable[[argparse.Namespace], int],
+) -> int:
+    """A subcommand's `main`: parse `argv` (a usage error is one line and exit 2), set up
+    logging, and run `handler` guarded."""
+    try:
+        args = parser.parse_args(list(argv))
+    except UsageError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    configure_logging(args)
+    return run_guarded(handler, args)
 
 
 def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -11,10 +10,8 @@ from doorhunt.cli.common import (
     ArgumentParser,
     HelpFormatter,
     Output,
-    UsageError,
     add_common_options,
-    configure_logging,
-    run_guarded,
+    run_command,
 )
 from doorhunt.cli.exitcodes import ExitCode
 from doorhunt.datadir import data_directory
@@ -143,14 +140,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(list(argv))
-    except UsageError as error:
-        print(f"doorhunt emulate: error: {error}", file=sys.stderr)
-        return ExitCode.USAGE
-    configure_logging(args)
-    return run_guarded(cmd_emulate, args)
+    return run_command(build_parser(), argv, cmd_emulate)
 
 
 __all__ = ["build_parser", "main"]

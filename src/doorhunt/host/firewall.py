@@ -148,7 +148,7 @@ def _enter(path: str) -> None:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
         descriptor = os.open(path, os.O_RDONLY)
         entered = libc.setns(descriptor, CLONE_NEWNET) == 0
-    except Exception:  # noqa: BLE001 - nothing may escape a preexec_fn
+    except Exception:  # nothing may escape a preexec_fn
         entered = False
     if not entered:
         os._exit(126)
