@@ -6,7 +6,10 @@ set -eu
 
 run_packages="python3 python3-venv python3-pip tcpdump iproute2 procps iptables"
 # isc-dhcp-client: a real packaged holder of a DHCP packet filter, the sweep's negative case.
-test_packages="$run_packages gcc libc6-dev isc-dhcp-client"
+# yara: the YARA benchmark's baseline and agreement test; gcc-multilib: i386 test samples.
+# auditd: the sensor coexists with it; chromium + fonts-noto-cjk: the UI tests and PDF reports
+# (Korean glyphs).
+test_packages="$run_packages gcc libc6-dev isc-dhcp-client yara gcc-multilib auditd chromium fonts-noto-cjk"
 
 case "${1:-}" in
     run) wanted=$run_packages ;;

@@ -51,6 +51,7 @@ def test_public_api_is_exactly_this() -> None:
         "assert_valid",
         "entity_id",
         "flatten",
+        "format_epoch",
         "format_timestamp",
         "get_field",
         "host_fields",

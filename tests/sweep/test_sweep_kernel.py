@@ -239,7 +239,7 @@ def _pid_of(result: SweepResult, executable: str) -> int | None:
     return None
 
 
-def _sweep_when(ready: object, timeout: float = 10.0) -> SweepResult:
+def _sweep_when(ready: object, timeout: float = 30.0) -> SweepResult:
     deadline = time.monotonic() + timeout
     while True:
         result = sweep()
@@ -285,9 +285,13 @@ def test_environment_triple_versus_the_same_text_in_another_variable(started: Pr
     assert about(result, decoy.pid, "environment") == []
 
 
-@pytest.mark.parametrize(("holder_place", "mode"), [(None, 0o644), ("tmp", 0o644), (None, 0o600)])
-def test_known_pid_file(started: Processes, holder_place: str | None, mode: int) -> None:
-    path = Path("/run/kdevrund.pid")
+# A different BPFDoor name for each case: tests run in parallel and share /run.
+@pytest.mark.parametrize(
+    ("name", "holder_place", "mode"),
+    [("kdevrund.pid", None, 0o644), ("aepmonend.pid", "tmp", 0o644), ("cma.lock", None, 0o600)],
+)
+def test_known_pid_file(started: Processes, name: str, holder_place: str | None, mode: int) -> None:
+    path = Path(f"/run/{name}")
     path.unlink(missing_ok=True)
     try:
         path.touch(mode=mode)
@@ -436,7 +440,7 @@ def test_non_root_run_reports_gaps_not_clean() -> None:
 def test_sweep_command_json_and_ndjson_are_valid(tmp_path: Path) -> None:
     from doorhunt.ecs import assert_valid
 
-    instance = start(tmp_path, pingback=False)
+    instance = start(tmp_path, pingback=False, pid_file="/run/hald-addon.pid")
     try:
         command = [sys.executable, "-m", "doorhunt", "sweep", "--data", str(tmp_path)]
         done = subprocess.run([*command, "--json"], capture_output=True, timeout=120, check=False)
@@ -460,3 +464,25 @@ def test_sweep_command_json_and_ndjson_are_valid(tmp_path: Path) -> None:
 
 
 _ = ip
+
+
+def test_yara_hits_on_a_running_sample_executable_and_memory(
+    started: Processes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.sample.builds import require_module, session_samples
+
+    require_module("yara_x", "yara-x")
+    sample = session_samples(tmp_path_factory).path("classic-x86-64-O0")
+    copy = started.copy(str(sample), "/tmp", f"dh-yara-sample-{os.getpid()}")
+    # --hold: the benign sample waits on its standard input (tests/sample/sources).
+    child = subprocess.Popen(
+        [copy, "--hold"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    started.started.append(child)
+    time.sleep(0.3)
+    result = sweep()
+    hits = about(result, child.pid, "yara")
+    assert hits, "doorhunt's YARA rules must match the running sample"
+    rules = {f.evidence["yara"]["rule"] for f in hits}  # type: ignore[index]
+    assert "doorhunt_bpfdoor_filter_array" in rules or "doorhunt_bpfdoor_masquerade" in rules
+    assert all(f.severity.rank >= Severity.HIGH.rank for f in hits)

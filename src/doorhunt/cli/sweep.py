@@ -5,22 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from doorhunt.cli.common import (
     ArgumentParser,
     HelpFormatter,
     Output,
-    UsageError,
     add_common_options,
-    configure_logging,
-    run_guarded,
+    run_command,
 )
 from doorhunt.cli.exitcodes import ExitCode
 from doorhunt.datadir import data_directory, write_json_atomically
+from doorhunt.errors import DoorhuntError
 from doorhunt.host.snapshot import take_snapshot
 from doorhunt.report.sweep import render_sweep
+from doorhunt.store import Store
 from doorhunt.sweep.findings import Severity
-from doorhunt.sweep.run import run_checks
+from doorhunt.sweep.run import SweepResult, run_checks
 
 DESCRIPTION = """\
 Sweep this host for BPFDoor-style passive backdoors and their traces, in every network
@@ -68,25 +69,21 @@ def build_parser() -> ArgumentParser:
         action="store_true",
         help="do not run iptables-save / nft to read firewall rules",
     )
+    parser.add_argument(
+        "--no-yara",
+        action="store_true",
+        help="do not scan executables and process memory with YARA",
+    )
     return parser
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     output = Output.from_args(args)
     threshold = Severity(args.threshold)
-    snapshot = take_snapshot(firewall=not args.no_firewall)
+    snapshot = take_snapshot(firewall=not args.no_firewall, yara=not args.no_yara)
     result = run_checks(snapshot)
     if not args.no_store:
-        stamp = snapshot.taken_at.strftime("%Y%m%dT%H%M%SZ")
-        host = str(snapshot.host.get("hostname", "host")).replace("/", "_")
-        path = data_directory(args.data) / "sweeps" / f"{stamp}-{host}.json"
-        try:
-            write_json_atomically(path, result.to_json("en"))
-        except OSError as error:
-            print(
-                f"doorhunt: warning: result not stored in {path.parent}: {error.strerror or error}",
-                file=sys.stderr,
-            )
+        _store(result, data_directory(args.data))
     if output.mode == "json":
         output.json_document(result.to_json(output.language))
     elif output.mode == "ndjson":
@@ -98,15 +95,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return ExitCode.CLEAN if result.complete else ExitCode.DEGRADED
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = build_parser()
+def _store(result: SweepResult, data: Path) -> None:
+    """The result as JSON in DATA/sweeps, and its findings and verdict in the event store
+    (beside a running sensor), where hunts and the UI read them. Not being able to store is
+    a warning: the verdict on the terminal is what matters."""
+    snapshot = result.snapshot
+    stamp = snapshot.taken_at.strftime("%Y%m%dT%H%M%SZ")
+    host = str(snapshot.host.get("hostname", "host")).replace("/", "_")
+    path = data / "sweeps" / f"{stamp}-{host}.json"
     try:
-        args = parser.parse_args(list(argv))
-    except UsageError as error:
-        print(f"doorhunt sweep: error: {error}", file=sys.stderr)
-        return ExitCode.USAGE
-    configure_logging(args)
-    return run_guarded(cmd_sweep, args)
+        write_json_atomically(path, result.to_json("en"))
+        with Store(data / "store").writer(exclusive=False, wait_when_full=True) as writer:
+            writer.extend([result.summary_ecs(), *result.ecs_documents("en")])
+    except (OSError, DoorhuntError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        print(f"doorhunt: warning: result not stored in {data}: {reason}", file=sys.stderr)
+
+
+def main(argv: Sequence[str]) -> int:
+    return run_command(build_parser(), argv, cmd_sweep)
 
 
 __all__ = ["build_parser", "main"]

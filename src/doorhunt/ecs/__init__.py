@@ -9,6 +9,7 @@ from __future__ import annotations
 from doorhunt.ecs.document import (
     entity_id,
     flatten,
+    format_epoch,
     format_timestamp,
     get_field,
     host_fields,
@@ -30,6 +31,7 @@ __all__ = [
     "assert_valid",
     "entity_id",
     "flatten",
+    "format_epoch",
     "format_timestamp",
     "get_field",
     "host_fields",

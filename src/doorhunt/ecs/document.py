@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,16 @@ def format_timestamp(moment: datetime) -> str:
         raise ValueError("timestamp must be timezone-aware; naive datetimes are ambiguous")
     utc = moment.astimezone(UTC)
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def format_epoch(seconds: float) -> str:
+    """`format_timestamp` for seconds since the epoch, without a datetime: the sensor formats
+    thousands a second."""
+    whole = int(seconds)
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        + f".{int((seconds - whole) * 1000):03d}Z"
+    )
 
 
 def new_event(

@@ -62,10 +62,16 @@ class Instance:
 
 
 def _start_ticks(pid: int) -> int | None:
+    """The start time of a live process; None when it is gone or only a zombie left for its
+    parent (init on most hosts, which may be slow to reap it)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
-            return int(handle.read().rsplit(b")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    try:
+        return None if fields[0] in (b"Z", b"X") else int(fields[19])
+    except (ValueError, IndexError):
         return None
 
 
@@ -107,9 +113,10 @@ def start(
     process_name = argv[0].strip("[]") if variant == "kthread" else argv[0].rsplit("/", 1)[-1]
     if len(shown) + 1 > _ARGUMENT_ROOM:
         raise EmulatorError(f"--name is longer than {_ARGUMENT_ROOM - 1} characters")
-    copy = _free_copy_path()
+    copy, descriptor = _reserve_copy_path()
     interpreter = os.path.realpath(sys.executable)
-    shutil.copyfile(interpreter, copy)
+    with open(interpreter, "rb") as source, os.fdopen(descriptor, "wb") as target:
+        shutil.copyfileobj(source, target)
     os.chmod(copy, 0o755)  # noqa: S103 - the implant makes its copy executable (§1 step 1)
     os.utime(copy, (TIMESTOMP_EPOCH, TIMESTOMP_EPOCH))  # §1 step 2
     config = Config(
@@ -142,11 +149,15 @@ def start(
     return instance
 
 
-def _free_copy_path() -> str:
+def _reserve_copy_path() -> tuple[str, int]:
+    """The implant's /dev/shm name, or a numbered one when taken; created exclusively, so two
+    emulators started at once never write into the same file."""
     for suffix in ("", *(f"-{n}" for n in range(2, 100))):
         path = f"/dev/shm/{COPY_NAME}{suffix}"
-        if not os.path.lexists(path):
-            return path
+        try:
+            return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+        except FileExistsError:
+            continue
     raise EmulatorError("too many emulators running")
 
 

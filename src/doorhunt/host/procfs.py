@@ -255,8 +255,40 @@ def _wait_states(reader: _Reader, pid: int, machine: str) -> tuple[WaitState, ..
     return tuple(states)
 
 
-def read_process(pid: int, proc: str = "/proc", machine: str | None = None) -> Process | None:
-    """One process, or None when it no longer exists (or never did)."""
+def _open_files(reader: _Reader) -> tuple[OpenFile, ...] | Unreadable:
+    try:
+        names = os.listdir(f"{reader.base}/fd")
+    except OSError as error:
+        return reader._failed(error)
+    opened = []
+    for name in names[:MAX_FDS]:
+        try:
+            opened.append(OpenFile(int(name), os.readlink(f"{reader.base}/fd/{name}")))
+        except (OSError, ValueError):
+            continue  # closed meanwhile
+    return tuple(sorted(opened, key=lambda f: f.fd))
+
+
+@dataclass(frozen=True, slots=True)
+class StatNumbers:
+    flags: int  # the kernel's PF_* flags of the task (field 9)
+    start_ticks: int  # clock ticks after boot (field 22)
+
+
+def read_stat_numbers(pid: int, proc: str = "/proc") -> StatNumbers | None:
+    """Flags and start time of a process (cheap: one read), or None when it is gone."""
+    try:
+        fields = _read(f"{proc}/{pid}/stat").rpartition(b") ")[2].split()
+        return StatNumbers(int(fields[6]), int(fields[19]))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def read_process(
+    pid: int, proc: str = "/proc", machine: str | None = None, *, full: bool = True
+) -> Process | None:
+    """One process, or None when it no longer exists (or never did). With `full=False` the
+    descriptors, wait states, cgroup and namespaces are not read (the sensor's exec path)."""
     reader = _Reader(f"{proc}/{pid}")
     try:
         stat = reader.bytes("stat")
@@ -282,27 +314,17 @@ def read_process(pid: int, proc: str = "/proc", machine: str | None = None) -> P
                     break
         exe = reader.link("exe")
         deleted = False
-        if isinstance(exe, str):
+        if isinstance(exe, str) and (full or exe.endswith(" (deleted)")):
+            # The suffix alone could be part of a real name; the link count settles it.
             try:
                 deleted = os.stat(f"{reader.base}/exe").st_nlink == 0
             except OSError:
                 deleted = exe.endswith(" (deleted)")
         cmdline = reader.bytes("cmdline")
         environ = reader.bytes("environ")
-        cgroup = reader.bytes("cgroup")
-        files: tuple[OpenFile, ...] | Unreadable
-        try:
-            names = os.listdir(f"{reader.base}/fd")
-        except OSError as error:
-            files = reader._failed(error)
-        else:
-            opened = []
-            for name in names[:MAX_FDS]:
-                try:
-                    opened.append(OpenFile(int(name), os.readlink(f"{reader.base}/fd/{name}")))
-                except (OSError, ValueError):
-                    continue  # closed meanwhile
-            files = tuple(sorted(opened, key=lambda f: f.fd))
+        skipped = Unreadable("not read")
+        cgroup = reader.bytes("cgroup") if full else skipped
+        files = _open_files(reader) if full else skipped
         return Process(
             pid=pid,
             ppid=ppid,
@@ -318,10 +340,10 @@ def read_process(pid: int, proc: str = "/proc", machine: str | None = None) -> P
             environ=environ if isinstance(environ, Unreadable) else _split_nul(environ),
             cwd=reader.link("cwd"),
             cgroup=cgroup if isinstance(cgroup, Unreadable) else _text(cgroup).strip(),
-            netns=reader.inode("ns/net"),
-            pidns=reader.inode("ns/pid"),
+            netns=reader.inode("ns/net") if full else skipped,
+            pidns=reader.inode("ns/pid") if full else skipped,
             files=files,
-            waits=_wait_states(reader, pid, machine or platform.machine()),
+            waits=_wait_states(reader, pid, machine or platform.machine()) if full else skipped,
         )
     except _Vanished:
         return None
@@ -364,4 +386,5 @@ __all__ = [
     "process_ids",
     "read_process",
     "read_processes",
+    "read_stat_numbers",
 ]

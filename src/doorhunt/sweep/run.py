@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from doorhunt.ecs import ECS_VERSION, entity_id, format_timestamp
+from doorhunt.ecs import ECS_VERSION, entity_id, format_timestamp, new_event
 from doorhunt.host.procfs import Process
 from doorhunt.host.snapshot import HostSnapshot
 from doorhunt.i18n import Catalog
@@ -121,6 +121,28 @@ class SweepResult:
             finding_ecs(f, self.snapshot, language)
             for f in sorted(self.findings, key=lambda f: -f.score)
         ]
+
+    def summary_ecs(self) -> dict[str, object]:
+        """The sweep itself as an ECS event (stored, so the UI shows each host's last verdict)."""
+        snapshot = self.snapshot
+        return new_event(
+            kind="event",
+            category="host",
+            type="info",
+            action="sweep_completed",
+            timestamp=snapshot.taken_at,
+            host=snapshot.host,
+            event={"module": "doorhunt", "dataset": "doorhunt.sweep"},
+            doorhunt={
+                "sweep": {
+                    "verdict": self.verdict(),
+                    "score": self.score,
+                    "complete": self.complete,
+                    "findings": len(self.findings),
+                    "gaps": [gap.detail for gap in snapshot.gaps] + self.failures,
+                }
+            },
+        )
 
 
 def process_json(process: Process) -> dict[str, object]:
