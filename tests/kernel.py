@@ -231,3 +231,77 @@ class PairLab:
     def socket(self, side: str, family: int, kind: int, protocol: int = 0) -> socket.socket:
         with inside(self.left if side == "left" else self.right):
             return socket.socket(family, kind, protocol)
+
+
+@dataclass
+class RoutedLab:
+    """A routed test network: a `scanner` namespace, a `router` namespace forwarding between
+    them, and `count` target namespaces, each on its own /24 of 198.18.0.0/15 (RFC 2544).
+
+        scanner 198.18.1.2 ── 198.18.1.1 router 198.18.(10+i).1 ── 198.18.(10+i).10 target i
+
+    Each namespace routes 198.18.0.0/15 through the router and nothing else, so no packet has
+    a way out of the lab. Names carry this process's id; `close()` removes everything.
+    """
+
+    count: int = 2
+    tag: str = field(default_factory=lambda: f"{os.getpid() % 100000}")
+    scanner_address: str = "198.18.1.2"
+    router_address: str = "198.18.1.1"
+
+    def __post_init__(self) -> None:
+        self.scanner = f"dhsc{self.tag}"
+        self.router = f"dhrt{self.tag}"
+        self.targets = [f"dhtg{self.tag}x{index}" for index in range(self.count)]
+        self.target_addresses = [f"198.18.{10 + index}.10" for index in range(self.count)]
+        self.close()
+        try:
+            for name in (self.scanner, self.router, *self.targets):
+                ip("netns", "add", name)
+                ip("-n", name, "link", "set", "lo", "up")
+                for setting in ("all", "default"):
+                    self.sysctl(name, f"net.ipv6.conf.{setting}.disable_ipv6=1")
+            self.sysctl(self.router, "net.ipv4.ip_forward=1")
+            self._link(self.scanner, f"dsc{self.tag}", self.scanner_address, f"drs{self.tag}",
+                       self.router_address, 30)  # fmt: skip
+            for index, name in enumerate(self.targets):
+                gateway = f"198.18.{10 + index}.1"
+                self._link(name, f"dtg{self.tag}x{index}", self.target_addresses[index],
+                           f"drt{self.tag}x{index}", gateway, 24)  # fmt: skip
+                ip("-n", name, "route", "add", "198.18.0.0/15", "via", gateway)
+            ip("-n", self.scanner, "route", "add", "198.18.0.0/15", "via", self.router_address)
+        except Exception:
+            self.close()
+            raise
+
+    @staticmethod
+    def sysctl(namespace: str, setting: str) -> None:
+        subprocess.run(
+            ["ip", "netns", "exec", namespace, "sysctl", "-qw", setting],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+
+    def _link(
+        self, inner: str, device: str, address: str, router_device: str, gateway: str, prefix: int
+    ) -> None:
+        """A veth pair from `inner` to the router, addressed on both ends."""
+        ip("-n", inner, "link", "add", device, "type", "veth", "peer", "name", router_device,
+           "netns", self.router)  # fmt: skip
+        ip("-n", inner, "addr", "add", f"{address}/{prefix}", "dev", device)
+        ip("-n", self.router, "addr", "add", f"{gateway}/{prefix}", "dev", router_device)
+        ip("-n", inner, "link", "set", device, "up")
+        ip("-n", self.router, "link", "set", router_device, "up")
+
+    @property
+    def router_scanner_device(self) -> str:
+        return f"drs{self.tag}"
+
+    def namespaces(self) -> list[str]:
+        return [self.scanner, self.router, *self.targets]
+
+    def close(self) -> None:
+        for name in self.namespaces():
+            if Path(f"/run/netns/{name}").exists():
+                subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
