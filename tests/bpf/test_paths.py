@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from doorhunt.bpf import opcodes as op
 from doorhunt.bpf.examples import EXAMPLES
 from doorhunt.bpf.explain import explain
-from doorhunt.bpf.expr import Concrete
+from doorhunt.bpf.expr import Concrete, Unmodelled
 from doorhunt.bpf.interpreter import Link, Metadata, execute
 from doorhunt.bpf.paths import Relation, explore
 from doorhunt.bpf.program import Program
@@ -35,7 +35,11 @@ def test_every_accepted_packet_follows_a_listed_path(
     assert followed, f"no listed path for trace {trace}"
     concrete = Concrete(packet, link, meta)
     for condition in followed[0].conditions:
-        assert condition.holds(concrete), f"{condition} fails on the packet that took the path"
+        try:
+            holds = condition.holds(concrete)
+        except Unmodelled:
+            continue  # netlink attribute searches are not modelled (docs/bpf.md, Limits)
+        assert holds, f"{condition} fails on the packet that took the path"
 
 
 @given(ipv4_frames())

@@ -59,12 +59,18 @@ def to_bytes(program: Program, *, byteorder: str = sys.byteorder) -> bytes:
 
 _C_INSN = re.compile(
     r"\{\s*(0[xX][0-9a-fA-F]+|\d+)\s*,\s*(0[xX][0-9a-fA-F]+|\d+)\s*,"
-    r"\s*(0[xX][0-9a-fA-F]+|\d+)\s*,\s*(0[xX][0-9a-fA-F]+|\d+)\s*\}"
+    r"\s*(0[xX][0-9a-fA-F]+|\d+)\s*,\s*(0[xX][0-9a-fA-F]+|\d+)\s*\}",
+    re.ASCII,
 )
-_SS_HEADER = re.compile(r"bpf filter \((\d+)\)\s*:")
-_SS_INSN = re.compile(r"\s*(0[xX][0-9a-fA-F]+|\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*,?")
-_ASM_LINE = re.compile(r"^\s*\(\d+\)\s")
-_DECIMAL_LINE = re.compile(r"^\s*\d+(\s+\d+){3}\s*$")
+_SS_HEADER = re.compile(r"bpf filter \((\d+)\)\s*:", re.ASCII)
+_SS_INSN = re.compile(r"\s*(0[xX][0-9a-fA-F]+|\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*,?", re.ASCII)
+_ASM_LINE = re.compile(r"^\s*\(\d+\)\s", re.ASCII)
+_DECIMAL_LINE = re.compile(r"^\s*\d+(\s+\d+){3}\s*$", re.ASCII)
+
+
+def _decimal(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²' and other digits int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def detect_format(data: bytes) -> Format:
@@ -84,7 +90,7 @@ def detect_format(data: bytes) -> Format:
     lines = [line for line in text.splitlines() if line.strip()]
     if lines and all(_ASM_LINE.match(line) for line in lines):
         return Format.ASM
-    if lines and lines[0].strip().isdigit() and all(_DECIMAL_LINE.match(x) for x in lines[1:]):
+    if lines and _decimal(lines[0].strip()) and all(_DECIMAL_LINE.match(x) for x in lines[1:]):
         return Format.DECIMAL
     if lines and all(_SS_INSN.fullmatch(chunk) for chunk in _split_ss(text)):
         return Format.SS
@@ -187,16 +193,16 @@ def _parse_decimal(text: str) -> Program:
     if not numbered:
         raise BpfFormatError("empty input", location="line 1")
     first_line, first = numbered[0]
-    if not first.strip().isdigit():
+    if not _decimal(first.strip()):
         raise BpfFormatError(
             f"expected the instruction count, got {first.strip()[:40]!r}",
             location=f"line {first_line}",
         )
-    count = int(first)
+    count = int(first.strip())
     instructions: list[Instruction] = []
     for number, line in numbered[1:]:
         parts = line.split()
-        if len(parts) != 4 or not all(part.isdigit() for part in parts):
+        if len(parts) != 4 or not all(_decimal(part) for part in parts):
             raise BpfFormatError(
                 f"expected `code jt jf k` as four decimal numbers, got {line.strip()[:40]!r}",
                 location=f"line {number}",

@@ -37,6 +37,7 @@ from doorhunt.host.socketfilters import (
 )
 from doorhunt.host.sockets import NamespaceSockets, collect
 from doorhunt.host.visibility import Gap, visibility_gaps
+from doorhunt.sample.yara import ScanReport, YaraScanner, YaraUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class HostSnapshot:
     gaps: list[Gap] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    yara: dict[int, ScanReport] = field(default_factory=dict)  # pid → YARA report
 
     def holders(self, inode: int) -> list[Holder]:
         return self.socket_holders.get(inode, [])
@@ -159,8 +161,51 @@ def _remote(holders: list[Holder] | None) -> FilterRead:
     return read
 
 
+def _yara_reports(
+    processes: dict[int, Process],
+    sockets: list[NamespaceSockets],
+    holders: dict[int, list[Holder]],
+    exe_facts: dict[int, FileFacts],
+    packages: PackageIndex,
+    notes: list[str],
+) -> dict[int, ScanReport]:
+    """YARA over the executables no package vouches for (each file once, deleted ones
+    through /proc/PID/exe) and over the memory of processes that run from a risky place or
+    hold packet/raw sockets: a package's own binaries are not implants, and scanning every
+    process's memory would take the sweep past its time budget."""
+    try:
+        scanner = YaraScanner()
+    except YaraUnavailable as error:
+        notes.append(str(error))
+        return {}
+    socket_inodes = {s.inode for g in sockets for s in g.packet}
+    socket_inodes |= {s.inode for g in sockets for s in g.raw}
+    socket_pids = {h.pid for inode in socket_inodes for h in holders.get(inode, [])}
+    reports: dict[int, ScanReport] = {}
+    seen: dict[tuple[int, int], ScanReport] = {}
+    for pid, process in processes.items():
+        facts = exe_facts.get(pid)
+        if facts is None or process.kernel_thread:
+            continue
+        risky = (
+            process.exe_deleted
+            or process.memfd
+            or (process.executable or "").startswith(("/dev/shm/", "/tmp/", "/var/tmp/", "/run/"))
+        )
+        if not risky and pid not in socket_pids and packages.owner(process.executable):
+            continue
+        key = (facts.device, facts.inode)
+        if risky or pid in socket_pids:
+            reports[pid] = scanner.scan_process(pid, memory=True)
+        elif key in seen:
+            reports[pid] = seen[key]
+        else:
+            reports[pid] = seen[key] = scanner.scan_process(pid, memory=False)
+    return {pid: report for pid, report in reports.items() if report.hits}
+
+
 def take_snapshot(
-    proc: str = "/proc", root: Path = Path("/"), *, firewall: bool = True
+    proc: str = "/proc", root: Path = Path("/"), *, firewall: bool = True, yara: bool = True
 ) -> HostSnapshot:
     """Read the live host."""
     timings: dict[str, float] = {}
@@ -237,6 +282,11 @@ def take_snapshot(
         timings=timings,
     )
     lap("files")
+    if yara:
+        snapshot.yara = _yara_reports(
+            processes, sockets, holders, exe_facts, snapshot.packages, snapshot.notes
+        )
+        lap("yara")
     for group in sockets:
         snapshot.gaps += [
             Gap("sockets", text)

@@ -21,6 +21,7 @@ from doorhunt.sweep.checks.sockets import (
     check_socket_filters,
     check_unfiltered_sniffers,
 )
+from doorhunt.sweep.checks.yara import check_yara
 from doorhunt.sweep.findings import Finding
 
 Check = Callable[[HostSnapshot], Iterator[Finding]]
@@ -38,6 +39,7 @@ CHECKS: tuple[Check, ...] = (
     check_temp_executables,
     check_bind_shell,
     check_persistence,
+    check_yara,
 )
 
 __all__ = ["CHECKS", "Check"]

@@ -10,34 +10,10 @@ from doorhunt.host.persistence import KNOWN_NAMES
 from doorhunt.host.procfs import Process
 from doorhunt.host.snapshot import HostSnapshot
 from doorhunt.i18n import Catalog
+from doorhunt.indicators import PID_FILE_NAMES
 from doorhunt.sweep.checks.provenance import SHARED_MEMORY, TIMESTOMP_EPOCH, risky_location
 from doorhunt.sweep.findings import GUARDRAILS, HIDE_ARTIFACTS, TIMESTOMP, Finding
 
-# PID and lock file names of BPFDoor builds (BPFDOOR.md §3).
-KNOWN_PID_FILES = frozenset(
-    {
-        "haldrund.pid",
-        "kdevrund.pid",
-        "xinetd.lock",
-        "initd.lock",
-        "aepmonend.pid",
-        "auditd.lock",
-        "cma.lock",
-        "console-kit.pid",
-        "consolekit.pid",
-        "daemon.pid",
-        "hald-addon.pid",
-        "hald-smartd.pid",
-        "hp-health.pid",
-        "hpasmlit.lock",
-        "hpasmlited.pid",
-        "lldpad.lock",
-        "mcelog.pid",
-        "system.pid",
-        "uvp-srv.pid",
-        "vmtoolagt.pid",
-    }
-)
 MEMORY_DIRECTORIES = ("/dev/shm/", "/run/")  # tmpfs on every systemd host: born after boot
 
 MESSAGES = Catalog(
@@ -116,7 +92,7 @@ def check_pid_files(snapshot: HostSnapshot) -> Iterator[Finding]:
         if pid_file.facts.size != 0:
             continue
         holders = _holders(snapshot, pid_file)
-        known = pid_file.name in KNOWN_PID_FILES
+        known = pid_file.name in PID_FILE_NAMES
         evidence = _evidence(pid_file, holders)
         stem = pid_file.stem
         foreign = [
@@ -236,4 +212,4 @@ def check_temp_executables(snapshot: HostSnapshot) -> Iterator[Finding]:
         )
 
 
-__all__ = ["KNOWN_PID_FILES", "check_pid_files", "check_temp_executables"]
+__all__ = ["check_pid_files", "check_temp_executables"]
