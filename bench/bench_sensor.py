@@ -7,11 +7,14 @@ peak RSS; in the same run, auditd with an execve rule on the same storm as the b
 Targets: no loss (or loss counted by the sensor), <= 30% of one core at 1,000 exec/s, RSS
 steady <= 150 MB.
 
-    sudo .venv/bin/python bench/bench_sensor.py [RATE] [SECONDS]   (defaults: 1000 60)
+    sudo .venv/bin/python bench/bench_sensor.py [--rate 1000] [--seconds 60] [--no-rules]
+
+The sensor runs as users run it: with the shipped rule pack unless --no-rules.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -60,7 +63,7 @@ def storm(
     return int(words[0]), float(words[1])
 
 
-def run_sensor(binary: str, rate: int, seconds: int) -> dict[str, float]:
+def run_sensor(binary: str, rate: int, seconds: int, rules: bool) -> dict[str, float]:
     command = [
         sys.executable,
         "-m",
@@ -71,6 +74,7 @@ def run_sensor(binary: str, rate: int, seconds: int) -> dict[str, float]:
         "--no-fanotify",
         "--status-interval",
         "5",
+        *([] if rules else ["--no-rules"]),
     ]
     sensor = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert sensor.stdout is not None and sensor.stderr is not None
@@ -156,16 +160,21 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_sensor needs root")
         return 2
-    rate = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 60
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=int, default=1000, help="exec per second")
+    parser.add_argument("--seconds", type=int, default=60, help="length of the storm")
+    parser.add_argument("--no-rules", action="store_true", help="run the sensor without the pack")
+    args = parser.parse_args()
+    rate, seconds = args.rate, args.seconds
     with tempfile.TemporaryDirectory() as directory:
         binary = compile_storm(directory)
-        sensor = run_sensor(binary, rate, seconds)
+        sensor = run_sensor(binary, rate, seconds, rules=not args.no_rules)
         baseline = run_auditd(binary, rate, seconds)
     sensor_cpu = 100 * sensor["cpu"] / sensor["elapsed"]
     missing = int(sensor["started"] - sensor["seen"])
     print(
-        f"doorhunt sensor, exec storm {rate}/s for {seconds} s "
+        f"doorhunt sensor ({'no rules' if args.no_rules else 'shipped pack'}), exec storm "
+        f"{rate}/s for {seconds} s "
         f"({int(sensor['started'])} processes in {sensor['elapsed']:.1f} s)"
     )
     print(

@@ -156,7 +156,7 @@ def _add_run_options(parser: ArgumentParser) -> None:
 def _sinks(args: argparse.Namespace) -> list[Sink]:
     sinks: list[Sink] = []
     if args.ndjson:
-        sinks.append(NdjsonSink(sys.stdout))
+        sinks.append(NdjsonSink(sys.stdout.buffer))
     if not args.no_store:
         directory = data_directory(args.data) / "store"
         sinks.append(Store(directory).writer())

@@ -74,12 +74,12 @@ class Sink(Protocol):
 class NdjsonSink:
     """One JSON document per line on a stream (standard output for `--ndjson`)."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream  # binary: the documents are UTF-8 already; no text layer between
 
     def write(self, document: Mapping[str, object]) -> None:
         # Undecodable host bytes are written as \xNN, as the store writes them.
-        self.stream.write(encode_document(document).decode() + "\n")
+        self.stream.write(encode_document(document) + b"\n")
 
     def flush(self) -> None:
         self.stream.flush()
@@ -259,6 +259,9 @@ class Sensor:
             ended = table.exit(event.tgid, event.exit_code)
             if ended is not None:
                 self.emit(process_document("end", ended, table, self.host, stamp), "proc")
+                # Thousands of exited entries wait for late events; few get one, so none keeps
+                # its built fields (the bulk of an entry's memory).
+                ended.changed()
             return
         if kind is ProcEventKind.COMM:
             self._name_change(event)

@@ -75,12 +75,26 @@ class ExecView:
 
 
 def _small(path: str, limit: int = 1 << 20) -> bytes | None:
+    """Up to `limit` bytes of a /proc file, or None when it cannot be opened or read.
+
+    Read in 16 KiB steps: asking os.read for 1 MiB at once allocates (and the kernel maps and
+    unmaps) a 1 MiB buffer per call, which at thousands of execs a second costs more than
+    the reads. A /proc file returns less than asked only at its end."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        return os.read(descriptor, limit)
+        chunks: list[bytes] = []
+        size = 0
+        while size < limit:
+            wanted = min(16384, limit - size)
+            chunk = os.read(descriptor, wanted)
+            chunks.append(chunk)
+            size += len(chunk)
+            if len(chunk) < wanted:
+                break
+        return b"".join(chunks)
     except OSError:
         return None
     finally:
