@@ -19,7 +19,7 @@ from doorhunt.datadir import data_directory, write_json_atomically
 from doorhunt.errors import DoorhuntError
 from doorhunt.host.snapshot import take_snapshot
 from doorhunt.report.sweep import render_sweep
-from doorhunt.store import Store
+from doorhunt.store.store import Store
 from doorhunt.sweep.findings import Severity
 from doorhunt.sweep.run import SweepResult, run_checks
 

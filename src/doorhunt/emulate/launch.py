@@ -117,6 +117,7 @@ def start(
     interpreter = os.path.realpath(sys.executable)
     with open(interpreter, "rb") as source, os.fdopen(descriptor, "wb") as target:
         shutil.copyfileobj(source, target)
+        copy_identity = _identity(os.fstat(target.fileno()))
     os.chmod(copy, 0o755)  # noqa: S103 - the implant makes its copy executable (§1 step 1)
     os.utime(copy, (TIMESTOMP_EPOCH, TIMESTOMP_EPOCH))  # §1 step 2
     config = Config(
@@ -133,7 +134,7 @@ def start(
     argv_area = [copy, "-S", "-c", _BOOTSTRAP.format(path=package_root), "x" * _ARGUMENT_ROOM]
     pid = _spawn_detached(argv_area, json.dumps(asdict(config)).encode() + b"\n", timeout)
     if pid is None:
-        _remove(copy)
+        _remove_if_same(copy, copy_identity)
         raise EmulatorError(
             "the emulator did not come up (is its PID file already locked, or the namespace gone?)"
         )
@@ -240,11 +241,23 @@ def stop(data: Path, pid: int | None = None, timeout: float = 5.0) -> list[Insta
                 time.sleep(0.02)
             if instance.alive():
                 os.kill(instance.pid, signal.SIGKILL)
-        for leftover in (instance.pid_file, instance.copy):
-            _remove(leftover)
+        # The copy is gone already: the implant removes it before it reports ready, and its
+        # name may by now be another emulator's copy in the making.
+        _remove(instance.pid_file)
         _remove(str(state_directory(data) / f"{instance.pid}.json"))
         stopped.append(instance)
     return stopped
+
+
+def _identity(facts: os.stat_result) -> tuple[int, int]:
+    return facts.st_dev, facts.st_ino
+
+
+def _remove_if_same(path: str, identity: tuple[int, int]) -> None:
+    """Remove `path` only if it is still the file we made (not one reusing its name)."""
+    with contextlib.suppress(FileNotFoundError):
+        if _identity(os.stat(path)) == identity:
+            os.unlink(path)
 
 
 def _remove(path: str) -> None:

@@ -13,6 +13,9 @@ skipped with a warning. Design: docs/store.md.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from doorhunt.store.columns import COLUMN_NAMES, COLUMNS, Column
 from doorhunt.store.errors import (
     StoreAccessError,
@@ -20,11 +23,32 @@ from doorhunt.store.errors import (
     StoreLockedError,
     StoreQueryError,
 )
-from doorhunt.store.maintenance import CompactionResult, PruneResult, compact, prune
-from doorhunt.store.reader import DaySummary, StoreInfo, StoreReader
 from doorhunt.store.segments import SkippedSegment
 from doorhunt.store.store import Retention, Store
 from doorhunt.store.writer import StoreWriter, WriterStats
+
+if TYPE_CHECKING:
+    from doorhunt.store.maintenance import CompactionResult, PruneResult, compact, prune
+    from doorhunt.store.reader import DaySummary, StoreInfo, StoreReader
+
+# The reading and compacting halves import DuckDB (~30 MiB resident): loaded on first use, so
+# a process that only writes (a sweep saving its result) stays small.
+_ON_DEMAND = {
+    "CompactionResult": "maintenance",
+    "PruneResult": "maintenance",
+    "compact": "maintenance",
+    "prune": "maintenance",
+    "DaySummary": "reader",
+    "StoreInfo": "reader",
+    "StoreReader": "reader",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _ON_DEMAND.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"doorhunt.store.{module}"), name)
 
 __all__ = [
     "COLUMNS",

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from doorhunt.store.errors import StoreAccessError
 from doorhunt.store.locks import lock_holder
-from doorhunt.store.maintenance import CompactionResult, PruneResult, compact, prune
-from doorhunt.store.reader import StoreInfo, StoreReader
 from doorhunt.store.writer import DEFAULT_MAX_PENDING, StoreWriter
+
+if TYPE_CHECKING:
+    from doorhunt.store.maintenance import CompactionResult, PruneResult
+    from doorhunt.store.reader import StoreInfo, StoreReader
+
+# Reading and compacting need DuckDB (~30 MiB resident once imported); a process that only
+# writes (a sweep saving its result) imports it only when it reads or compacts.
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,8 @@ class Store:
         )
 
     def reader(self, *, threads: int = 2) -> StoreReader:
+        from doorhunt.store.reader import StoreReader  # noqa: PLC0415 (DuckDB on demand)
+
         return StoreReader(self, threads=threads)
 
     def info(self) -> StoreInfo:
@@ -73,11 +81,15 @@ class Store:
             return reader.info()
 
     def compact(self, *, full: bool = False, wait: float = 60.0) -> CompactionResult:
+        from doorhunt.store.maintenance import compact  # noqa: PLC0415 (DuckDB on demand)
+
         return compact(self.directory, full=full, wait=wait)
 
     def prune(
         self, *, max_bytes: int | None = None, max_age: timedelta | None = None, wait: float = 60.0
     ) -> PruneResult:
+        from doorhunt.store.maintenance import prune  # noqa: PLC0415 (DuckDB on demand)
+
         return prune(self.directory, max_bytes=max_bytes, max_age=max_age, wait=wait)
 
     @property

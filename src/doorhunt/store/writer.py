@@ -40,7 +40,6 @@ from doorhunt.store.columns import (
 )
 from doorhunt.store.errors import StoreAccessError, StoreLockedError
 from doorhunt.store.locks import FileLock, lock_holder
-from doorhunt.store.maintenance import compact, prune
 from doorhunt.store.segments import (
     FORMAT_KEY,
     FORMAT_VERSION,
@@ -373,6 +372,9 @@ class StoreWriter:
     # -- maintenance ---------------------------------------------------------------------------
 
     def _maintenance_loop(self, interval: float, retention: Retention | None) -> None:
+        # DuckDB (compaction) is loaded only by a writer that maintains the store.
+        from doorhunt.store.maintenance import compact, prune  # noqa: PLC0415
+
         while not self._stopping.wait(interval):
             try:
                 compact(self.store.directory, wait=0.0, min_age=interval)
