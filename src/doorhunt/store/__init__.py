@@ -50,6 +50,7 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f"doorhunt.store.{module}"), name)
 
+
 __all__ = [
     "COLUMNS",
     "COLUMN_NAMES",
