@@ -9,12 +9,19 @@ test:  ## install the test needs, lint, type-check and run every test
 
 bench: ## run the benchmarks (each prints its figure beside a baseline from the same run)
 	sh scripts/system-packages.sh test
-	sh scripts/venv.sh test
+	sh scripts/venv.sh test,yara,es,sigma,web
 	.venv/bin/python bench/bench_bpf.py
+	.venv/bin/python bench/bench_eql.py
+	.venv/bin/python bench/bench_sample.py
+	.venv/bin/python bench/bench_scan.py
+	.venv/bin/python bench/bench_sensor.py
+	.venv/bin/python bench/bench_sigma.py
+	.venv/bin/python bench/bench_store.py --events 2000000
 	.venv/bin/python bench/bench_sweep.py
+	.venv/bin/python bench/bench_ui.py
 
 lint:  ## ruff and the strict type check only
-	sh scripts/venv.sh test
+	sh scripts/venv.sh test,yara,es,sigma,web
 	.venv/bin/ruff check src tests tools bench
 	.venv/bin/ruff format --check src tests tools bench
 	.venv/bin/mypy

@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")"
 sh scripts/system-packages.sh run
-sh scripts/venv.sh
+sh scripts/venv.sh yara,web
 status=0
 .venv/bin/doorhunt sweep "$@" || status=$?
 case $status in

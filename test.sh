@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")"
 sh scripts/system-packages.sh test
-sh scripts/venv.sh test
+sh scripts/venv.sh test,yara,es,sigma,web
 .venv/bin/ruff check src tests tools bench
 .venv/bin/ruff format --check src tests tools bench
 .venv/bin/mypy

@@ -19,6 +19,50 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ),
     ("bpf", "doorhunt.cli.bpf", "classic BPF toolkit: explain, classify and probe socket filters"),
     (
+        "sensor",
+        "doorhunt.cli.sensor",
+        "live process, file, network and socket-filter events as ECS",
+    ),
+    (
+        "events",
+        "doorhunt.cli.events",
+        "list stored events, filtered, newest first (store or Elasticsearch)",
+    ),
+    ("store", "doorhunt.cli.store", "embedded event store: info, compact, prune"),
+    (
+        "ingest",
+        "doorhunt.cli.ingest",
+        "read auditd logs or ECS NDJSON into the store or Elasticsearch",
+    ),
+    (
+        "rules",
+        "doorhunt.cli.rules",
+        "detection rules: list, show, test, lint, export for Kibana, import Sigma",
+    ),
+    ("hunt", "doorhunt.cli.hunt", "run EQL or the rule pack over stored events or Elasticsearch"),
+    (
+        "report",
+        "doorhunt.cli.report",
+        "incident report as printable HTML/PDF (or JSON): verdicts, alerts, trees, timeline",
+    ),
+    (
+        "quarantine",
+        "doorhunt.cli.quarantine",
+        "files `sensor --prevent` quarantined: list, restore",
+    ),
+    (
+        "ui",
+        "doorhunt.cli.ui",
+        "triage web UI: overview, alerts, explore, timeline, process-tree analyzer",
+    ),
+    ("sample", "doorhunt.cli.sample", "sample analysis: configuration of a BPFDoor-style ELF file"),
+    ("yara", "doorhunt.cli.yara", "YARA rules over files, folders and live processes"),
+    (
+        "scan",
+        "doorhunt.cli.scan",
+        "find BPFDoor implants from the network: magic-packet probes and ping-back listener",
+    ),
+    (
         "emulate",
         "doorhunt.cli.emulate",
         "a benign BPFDoor look-alike to validate detection end to end",
