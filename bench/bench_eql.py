@@ -7,7 +7,10 @@ same run.
    Target: >= 100,000 events/s.
 2. Streaming with every rule of Elastic's Linux corpus (../shared/corpus) that compiles;
    baseline: the eql engine on the same events with the rules it parses and runs, and
-   doorhunt on those same rules for the ratio. Target: >= 50x the eql engine.
+   doorhunt on those same rules for the ratio. Target: >= 50x the eql engine. eql compares
+   an array as one value, so it fails most conditions of Defend's documents at their first
+   term (event.type: ["start"]); it also runs on a view with one-element arrays made
+   scalars, where it evaluates them as far as Elasticsearch would.
 3. Memory: the pack's and the corpus's sequences and samples with a small bound on pending
    state per rule (--max-pending): the most any rule held, evictions, sequences expired
    past maxspan, and the memory the engine's state holds (tracemalloc).
@@ -348,13 +351,35 @@ def compare(
         f"  eql, the same {len(queries)} rules:   {theirs:9,.0f} events/s ({processed:,} events "
         f"in {eql_seconds:.1f} s)"
     )
+    scalar = [(kind, millis, scalar_view(event)) for kind, millis, event in triples]
+    processed, eql_seconds = run_eql(queries, scalar, budget)
+    deeper = rate(processed, eql_seconds)
+    print(
+        f"  eql, the same rules, one-element arrays made scalars: {deeper:9,.0f} events/s "
+        f"({processed:,} events in {eql_seconds:.1f} s)"
+    )
     ratio = ours / theirs
     print(
         f"  {label}: {everything:,.0f} events/s with all {len(rules)} rules; {ratio:,.0f}x the "
-        f"eql engine on the same {len(same)} rules ({everything / theirs:,.0f}x with all of "
-        f"doorhunt's against eql's) ({target})"
+        f"eql engine on the same {len(same)} rules ({ours / deeper:,.0f}x when eql sees "
+        f"scalars; {everything / theirs:,.0f}x with all of doorhunt's against eql's) ({target})"
     )
     return everything, ratio
+
+
+def scalar_view(event: dict[str, object]) -> dict[str, object]:
+    """The event with one-element arrays made scalars. eql compares an array as one value,
+    so on Defend's documents (event.type: ["start"]) most conditions fail at their first
+    term; on this view it evaluates them as far as Elasticsearch would."""
+    out: dict[str, object] = {}
+    for key, value in event.items():
+        if isinstance(value, dict):
+            out[key] = scalar_view(value)
+        elif isinstance(value, list) and len(value) == 1:
+            out[key] = value[0]
+        else:
+            out[key] = value
+    return out
 
 
 def streaming_benchmarks(

@@ -756,9 +756,9 @@ class _Statement:
     match some step of the rule, in order, with a flag per step and their join keys), to
     which the hunt's kind adds its own (`keyed`, then its final SELECT in `sql`).
 
-    Rows whose needed hot columns are all set are evaluated on the columns alone (`cer`);
-    only the others read and parse the JSON document (`unc`), since reading `doc` is what a
-    hunt over millions of rows spends its time on."""
+    Rows the hot columns decide are evaluated on the columns alone (`cer`); only the others
+    read and parse the JSON document (`src` to `unc`, see _uncertain), since reading `doc`
+    is what a hunt over millions of rows spends its time on."""
 
     def __init__(
         self,
@@ -779,10 +779,10 @@ class _Statement:
             for key in step.step.keys:
                 if key.path not in self.key_paths:
                     self.key_paths.append(key.path)
-        self.since, self.until = since, until
+        self.window = _window(relation, since, until)
         self.prefilters = [prefilter(step, relation) for step in self.steps]
         # What every row a step matches satisfies: the time window and some step's prefilter.
-        self.filters = _window(relation, since, until)
+        self.filters = list(self.window)
         if "TRUE" not in self.prefilters:
             self.filters.append("(" + " OR ".join(self.prefilters) + ")")
         self.ctes = self._matching_rows()
@@ -808,8 +808,7 @@ class _Statement:
 
     def rows_of(self, step: CompiledStep) -> str:
         """A condition on the relation that every row matching `step` satisfies."""
-        window = _window(self.relation, self.since, self.until)
-        return " AND ".join([*window, self.prefilters[self._index(step)]])
+        return " AND ".join([*self.window, self.prefilters[self._index(step)]])
 
     def _index(self, step: CompiledStep) -> int:
         return next(i for i, known in enumerate(self.steps) if known is step)
@@ -857,9 +856,8 @@ class _Statement:
             # One scan per reason to read the document, each excluding the earlier ones: a
             # scan decodes `doc` only for rows passing the single-column filters DuckDB
             # evaluates in it (each prefilter's terms), not for every row of the window.
-            window = _window(relation, self.since, self.until)
             document_scans = [
-                " AND ".join([*window, test, *certain[:index]])
+                " AND ".join([*self.window, test, *certain[:index]])
                 for index, test in enumerate(uncertain)
             ] or ["FALSE"]
 
@@ -930,7 +928,7 @@ class _Statement:
 
     def _uncertain(self) -> list[str] | None:
         """The tests of the rows the hot columns may leave undecided: per step that needs
-        the document, its prefilter; per hot column another step reads, its prefilter and
+        the document, its prefilter; per hot column a step reads, the step's prefilter and
         that column NULL. The other rows are decided on the columns alone (`cer`). Each test
         is a conjunction of one-column terms, which DuckDB evaluates in the scan. None when
         no row can be decided so."""
@@ -1170,8 +1168,8 @@ def run_hunt(
 
 class _Documents:
     """The documents of matched events: carried by the hunt when it read them, else read
-    afterwards by timestamp and tie-break values, one query per step among the rows its
-    condition (`step_rows`) admits.
+    afterwards by timestamp and tie-break values among the rows the conditions of the steps
+    they matched (`step_rows`) admit.
 
     Two stored events with the same timestamp and tie-break values are told apart no
     further: both are the same event to the hunt."""
@@ -1195,24 +1193,26 @@ class _Documents:
             self.wanted[step].add(self._identity(event))
 
     def fetch(self) -> None:
-        for rows, wanted in zip(self.step_rows, self.wanted, strict=True):
-            if wanted:
-                self._fetch(rows, wanted)
-
-    def _fetch(self, rows: str, wanted: set[tuple[int, tuple[object, ...]]]) -> None:
+        """Read the wanted documents in one query: each query decodes every page of `doc`
+        that holds a row it may return, and events of a common step lie in every page."""
+        wanted: set[tuple[int, tuple[object, ...]]] = set().union(*self.wanted)
+        if not wanted:
+            return
+        conditions = [rows for rows, step in zip(self.step_rows, self.wanted, strict=True) if step]
+        rows = " OR ".join(f"({c or 'TRUE'})" for c in dict.fromkeys(conditions))
         relation = self.relation
         stamps = sorted({t for t, _ in wanted})
         ties = ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in relation.tiebreak)
         for start in range(0, len(stamps), 200_000):
             listed = ", ".join(str(t) for t in stamps[start : start + 200_000])
             # DuckDB decodes `doc` only for the rows that pass the filters it evaluates in the
-            # scan, which a step's prefilter terms are and a long list of timestamps is not:
-            # without them, 100 matches among 10 M stored events cost a scan of every
+            # scan, which one step's prefilter terms are and a long list of timestamps is
+            # not: without them, 100 matches among 10 M stored events cost a scan of every
             # document.
             sql = (
                 f"SELECT epoch_us({ident(relation.timestamp)}), [{ties}]::VARCHAR[], "
                 f"{ident(relation.document)} FROM {ident(relation.name)} "
-                f"WHERE {rows or 'TRUE'} AND {ident(relation.timestamp)} IN "
+                f"WHERE ({rows}) AND {ident(relation.timestamp)} IN "
                 f"(SELECT make_timestamptz(w) FROM (SELECT unnest([{listed}]::BIGINT[]) AS w))"
             )
             for stamp, ties_found, doc in _execute(self.source, sql):
